@@ -1,0 +1,46 @@
+"""The command line as a user meets it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from waspada.cli import main
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("data", "train", "baseline", "evaluate"):
+        assert command in out
+
+
+def test_console_script_runs():
+    done = subprocess.run([sys.executable, "-m", "waspada", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("waspada ")
+
+
+def test_data_check_reports_bad_record_and_fails(tmp_path, capsys):
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"id": "1", "text": "Patroli.", "labels": ["patrol"]}) + "\n", encoding="utf-8")
+    assert main(["data", "check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:1: field 'labels': unknown label 'patrol'" in err
+
+
+def test_data_check_prints_statistics(tmp_path, capsys):
+    rows = [{"id": f"{d}-{i}", "doc_id": d, "text": f"Kalimat nomor {i} dari dokumen {d} tentang patroli.",
+             "labels": ["preventive"] if i % 2 else []} for d in "ab" for i in range(3)]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["data", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "6 sentences in 2 documents" in out and "| preventive | 2 |" in out
+
+
+def test_train_with_a_missing_config_says_so(capsys):
+    assert main(["train", "--config", "does/not/exist.yaml"]) == 1
+    assert "does/not/exist.yaml: config file not found" in capsys.readouterr().err

@@ -1,0 +1,5 @@
+import sys
+
+from waspada.cli import main
+
+sys.exit(main())
