@@ -59,7 +59,7 @@ def tiny_overrides(corpus: dict[str, Path], output_dir: Path, **extra) -> list[s
     """``--set`` lines that point configs/tiny.yaml at a fixture corpus, made smaller still."""
     settings = {
         "data.train": corpus["train"], "data.dev": corpus["dev"], "data.test": corpus["test"],
-        "training.output_dir": output_dir, "training.epochs": 3, "training.threads": 2,
+        "training.output_dir": output_dir, "training.epochs": 6, "training.learning_rate": 1e-3, "training.threads": 2,
         "model.scratch_hidden_size": 64, "model.scratch_vocab_size": 1500, "model.max_length": 64,
     }
     settings.update(extra)

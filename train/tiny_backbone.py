@@ -54,6 +54,12 @@ def build_scratch_bert(out_dir: Path, texts: Sequence[str], model: ModelConfig) 
         pad_token_id=tokenizer.pad_token_id,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    BertModel(config).save_pretrained(out_dir)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a bar for writing a few MB is noise
+    try:
+        BertModel(config).save_pretrained(out_dir)
+    finally:
+        hf_logging.enable_progress_bar()
     tokenizer.save_pretrained(out_dir)
     return out_dir

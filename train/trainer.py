@@ -78,6 +78,21 @@ def _quiet_transformers():
         hf_logging.enable_progress_bar()
 
 
+def _freeze(model, embeddings: bool, layers: int) -> None:
+    """Fix the embeddings and the lowest ``layers`` encoder layers (requires_grad False)."""
+    if embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    if layers:
+        encoder_layers = getattr(getattr(model.base_model, "encoder", None), "layer", None)
+        if encoder_layers is None:
+            raise ValueError("model.freeze_layers needs a BERT-style encoder (base_model.encoder.layer)")
+        if layers > len(encoder_layers):
+            raise ValueError(f"model.freeze_layers={layers} but the encoder has {len(encoder_layers)} layers")
+        for module in [model.base_model.embeddings, *encoder_layers[:layers]]:
+            for param in module.parameters():
+                param.requires_grad_(False)
+
+
 def _mixed_precision(precision: str) -> str:
     import torch
 
@@ -201,7 +216,10 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
     labels = list(data.labels)
     if opt.threads:
         torch.set_num_threads(opt.threads)
-    accelerator = Accelerator(mixed_precision=_mixed_precision(opt.precision),
+    # cpu=True on GPU-less machines: it is what makes accelerate see a torchrun / accelerate
+    # launch job on CPUs as distributed (gloo) instead of N independent runs.
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(),
+                              mixed_precision=_mixed_precision(opt.precision),
                               gradient_accumulation_steps=opt.gradient_accumulation_steps)
     is_main = accelerator.is_main_process
     set_seed(opt.seed)
@@ -240,8 +258,7 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
             source, num_labels=len(labels), problem_type="multi_label_classification",
             id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
             **overrides)
-    if model_cfg.freeze_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
+    _freeze(model, model_cfg.freeze_embeddings or model_cfg.freeze_layers > 0, model_cfg.freeze_layers)
 
     encode = lambda records: _Encoded(records, tokenizer, labels, model_cfg.text_prefix,  # noqa: E731
                                       model_cfg.max_length)
