@@ -113,7 +113,8 @@ class EncoderBackend(Backend):
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+    # tanh form: no overflow warning for large |logits|, unlike 1 / (1 + exp(-x))
+    return (0.5 * (1.0 + np.tanh(0.5 * logits.astype(np.float64)))).astype(np.float32)
 
 
 class TorchBackend(EncoderBackend):
