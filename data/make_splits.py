@@ -1,6 +1,6 @@
 """Assign authored documents to train/dev/test, keeping near-duplicates together.
 
-    python data/make_splits.py data/authored/*.jsonl --out data
+    python data/make_splits.py data/train.jsonl data/dev.jsonl data/test.jsonl --out data
 
 Splits are by document (about 80/10/10 of documents). Documents that share a
 near-duplicate sentence (normalised token Jaccard >= 0.7, the same test as
