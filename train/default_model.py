@@ -53,10 +53,9 @@ def is_current(model_dir: Path, config: WaspadaConfig) -> bool:
     if metadata.config.get("model") != config.to_dict()["model"]:
         return False
     data = config.data
-    for path in [data.train, data.dev] + ([data.test] if data.test else []):
-        if metadata.data_hashes.get(str(path)) != file_sha256(path):
-            return False
-    return True
+    # Compare contents, not paths: the same data under another path is the same model.
+    paths = [data.train, data.dev] + ([data.test] if data.test else [])
+    return sorted(metadata.data_hashes.values()) == sorted(file_sha256(p) for p in paths)
 
 
 def ensure_default_model(*, rebuild: bool = False, show_progress: bool = True) -> Path:
