@@ -202,3 +202,28 @@ def test_without_ray_the_error_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray.data", None)
     with pytest.raises(WaspadaError, match=r"pip install 'waspada\[ray\]'"):
         classify_archive_ray(tmp_path, [tmp_path], tmp_path / "out.parquet")
+
+
+@needs_ray
+def test_cli_engine_ray_matches_local(ray_local, tiny_model, tmp_path):
+    """`waspada classify --engine ray` is a thin layer over classify_archive_ray."""
+    import json as _json
+
+    from waspada.cli import main
+
+    archive = tmp_path / "in.jsonl"
+    archive.write_text("".join(_json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate([
+        "Kapolres memerintahkan patroli. Warga diimbau menolak politik uang.",
+        "ASN wajib netral selama Pilkada. Harga cabai naik."])), encoding="utf-8")
+    assert main(["classify", str(archive), "--model", str(tiny_model), "--output",
+                 str(tmp_path / "local.jsonl"), "--no-progress"]) == 0
+    assert main(["classify", str(archive), "--model", str(tiny_model), "--output",
+                 str(tmp_path / "ray.jsonl"), "--engine", "ray", "--workers", "1", "--threads", "1",
+                 "--no-progress"]) == 0
+    local = [_json.loads(l) for l in (tmp_path / "local.jsonl").read_text().splitlines()]
+    parts = sorted((tmp_path / "ray.jsonl").glob("part-*.jsonl"))
+    ray_rows = [_json.loads(l) for p in parts for l in p.read_text().splitlines()]
+    assert [(r["doc_id"], r["sentence_index"], r["labels"]) for r in ray_rows] == \
+        [(r["doc_id"], r["sentence_index"], r["labels"]) for r in local]
+    assert main(["classify", str(archive), "--model", str(tiny_model), "--output",
+                 str(tmp_path / "x.jsonl"), "--engine", "ray", "--resume"]) == 1

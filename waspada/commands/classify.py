@@ -59,7 +59,43 @@ def register(subparsers) -> None:
     parser.add_argument("--window", type=int, default=None, metavar="UNITS",
                         help="units sorted by length and scored together (default: 2048)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    scale = parser.add_argument_group(
+        "scale out", "run the same pipeline on Ray Data (pip install 'waspada[ray]'): outputs become "
+                     "folders of part files; see README 'Classify on a Ray cluster'")
+    scale.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local threads (default) or a Ray cluster")
+    scale.add_argument("--address", default=None,
+                       help="Ray address: auto (the cluster this node is in) or ray://HEAD:10001; "
+                            "default: start a local Ray")
+    scale.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="model actors (default: one per GPU, else cores / 2)")
+    scale.add_argument("--gpus-per-worker", type=float, default=0, metavar="G",
+                       help="GPUs per actor (e.g. 1, or 0.5 to pack two per GPU)")
     parser.set_defaults(func=run)
+
+
+def run_ray(args: argparse.Namespace) -> int:
+    from waspada.inference.errors import WaspadaError
+    from waspada.inference.ray_engine import classify_archive_ray
+
+    if args.resume:
+        raise WaspadaError("--resume is for the local engine; a Ray run writes its parts only "
+                           "when it succeeds, so run it again")
+    from waspada.inference.errors import InputError
+
+    for given in args.inputs:  # outputs are folders of parts here: only inputs are checked
+        if given != "-" and not Path(given).exists():
+            raise InputError("no such file or folder", path=given)
+    stats = classify_archive_ray(
+        model_path(args.model), args.inputs, args.output, backend=args.backend or "torch",
+        unit=args.unit, text_field=args.text_field, id_field=args.id_field,
+        skip_bad=args.rejects, summary=args.summary, address=args.address, workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker, batch_size=args.batch_size, threads=args.threads,
+        progress=not args.no_progress)
+    print(f"read {stats.read:,} documents: {stats.classified:,} classified, {stats.rejected:,} rejected"
+          + (f" (see {args.rejects})" if args.rejects else ""))
+    print(f"wrote {stats.units:,} {args.unit}s to {args.output} in {stats.seconds:.1f} s")
+    return 0
 
 
 def model_path(given: str | None) -> Path | None:
@@ -98,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
     from ._common import offline_by_default
 
     offline_by_default()
+    if args.engine == "ray":
+        return run_ray(args)
     if args.batch_size < 1:
         raise WaspadaError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.threads is not None and args.threads < 1:
