@@ -325,7 +325,7 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
             running_loss += float(loss.detach())
             seen += 1
             progress.update(1)
-            progress.set_postfix(epoch=epoch + 1, loss=f"{running_loss / seen:.4f}")
+            progress.set_postfix(epoch=epoch + 1, loss=f"{running_loss / seen:.4f}", refresh=False)
             at_end = batch_number == len(train_loader)
             if batch_number % eval_every == 0 and (at_end or batch_number + eval_every <= len(train_loader)):
                 dev_scores = _score(model, dev_set, opt.eval_batch_size, accelerator, pad_id)
