@@ -43,6 +43,27 @@ def first_documents(rows: list[dict], n_docs: int) -> list[dict]:
     return [r for r in rows if r["doc_id"] in chosen]
 
 
+def corpus_articles(limit: int | None = None, *, region: bool = True) -> list[dict]:
+    """Whole articles rebuilt from the bundled dev split: sentences joined, a blank line
+    between paragraphs of three sentences, string metadata carried along."""
+    path = DATA / "dev.jsonl"
+    if not path.is_file():
+        pytest.skip("bundled corpus data/dev.jsonl missing")
+    by_doc: dict[str, list[dict]] = {}
+    for row in read_jsonl(path):
+        by_doc.setdefault(row["doc_id"], []).append(row)
+    docs = []
+    for n, (doc_id, rows) in enumerate(sorted(by_doc.items())):
+        sentences = [r["text"] for r in sorted(rows, key=lambda r: r["sent_index"])]
+        paragraphs = [" ".join(sentences[i:i + 3]) for i in range(0, len(sentences), 3)]
+        doc = {"id": doc_id, "text": "\n\n".join(paragraphs), "date": f"2024-11-{1 + n % 28:02d}",
+               "source": rows[0]["source_type"]}
+        if region:
+            doc["region"] = rows[0]["province"]
+        docs.append(doc)
+    return docs[:limit]
+
+
 @pytest.fixture(scope="session")
 def small_corpus(tmp_path_factory) -> dict[str, Path]:
     """Whole documents taken from the bundled corpus: ~60 train, 12 dev, 12 test."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import corpus_articles
 
 from waspada.inference import Classifier
 from waspada.inference import archive as archive_module
@@ -26,23 +26,7 @@ class Crash(Exception):
 
 
 def articles(limit: int | None = None) -> list[dict]:
-    """Whole articles rebuilt from the bundled dev split: sentences joined, a blank line
-    between paragraphs of three sentences, string metadata carried along."""
-    path = REPO / "data" / "dev.jsonl"
-    if not path.is_file():
-        pytest.skip("bundled corpus data/dev.jsonl missing")
-    by_doc: dict[str, list[dict]] = defaultdict(list)
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            by_doc[row["doc_id"]].append(row)
-    docs = []
-    for n, (doc_id, rows) in enumerate(sorted(by_doc.items())):
-        sentences = [r["text"] for r in sorted(rows, key=lambda r: r["sent_index"])]
-        paragraphs = [" ".join(sentences[i:i + 3]) for i in range(0, len(sentences), 3)]
-        docs.append({"id": doc_id, "text": "\n\n".join(paragraphs), "date": f"2024-11-{1 + n % 28:02d}",
-                     "source": rows[0]["source_type"], "region": rows[0]["province"]})
-    return docs[:limit]
+    return corpus_articles(limit)
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -8,11 +8,11 @@ import importlib.util
 import json
 import logging
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import corpus_articles
 
 from waspada.inference import Classifier
 from waspada.inference.archive import classify_archive
@@ -48,22 +48,7 @@ def classifier(tiny_model) -> Classifier:
 
 
 def articles(limit: int) -> list[dict]:
-    """Whole articles rebuilt from the bundled dev split (as in test_archive.py)."""
-    path = REPO / "data" / "dev.jsonl"
-    if not path.is_file():
-        pytest.skip("bundled corpus data/dev.jsonl missing")
-    by_doc: dict[str, list[dict]] = defaultdict(list)
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            by_doc[row["doc_id"]].append(row)
-    docs = []
-    for n, (doc_id, rows) in enumerate(sorted(by_doc.items())):
-        sentences = [r["text"] for r in sorted(rows, key=lambda r: r["sent_index"])]
-        paragraphs = [" ".join(sentences[i:i + 3]) for i in range(0, len(sentences), 3)]
-        docs.append({"id": doc_id, "text": "\n\n".join(paragraphs), "date": f"2024-11-{1 + n % 28:02d}",
-                     "source": rows[0]["source_type"]})
-    return docs[:limit]
+    return corpus_articles(limit, region=False)
 
 
 def jsonl(rows: list[dict]) -> str:
