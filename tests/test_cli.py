@@ -44,3 +44,23 @@ def test_data_check_prints_statistics(tmp_path, capsys):
 def test_train_with_a_missing_config_says_so(capsys):
     assert main(["train", "--config", "does/not/exist.yaml"]) == 1
     assert "does/not/exist.yaml: config file not found" in capsys.readouterr().err
+
+
+def test_quickstart_classifies_the_sample_archive(tiny_model, tmp_path, monkeypatch, capsys):
+    """The quickstart runs the real archive pipeline; only the model build is swapped for the tiny model."""
+    import waspada.train.default_model as default_model
+    from waspada.inference.writers import read_rows
+
+    monkeypatch.setattr(default_model, "ensure_default_model", lambda **_: tiny_model)
+    out = tmp_path / "qs"
+    assert main(["quickstart", "--output", str(out)]) == 0
+    rows = list(read_rows(out / "sentences.jsonl"))
+    samples = [json.loads(l) for l in (default_model.project_root() / "data" / "sample" / "articles.jsonl")
+               .read_text(encoding="utf-8").splitlines() if l.strip()]
+    texts = {d["id"]: d["text"] for d in samples}
+    assert {r["doc_id"] for r in rows} >= set(texts)
+    for r in rows:
+        if r["doc_id"] in texts:
+            assert texts[r["doc_id"]][r["start"]:r["end"]] == r["text"]
+    printed = capsys.readouterr().out
+    assert f"{len(rows)} sentences from" in printed and "sample-01" in printed

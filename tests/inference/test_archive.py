@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import corpus_articles
+from conftest import corpus_articles, write_jsonl
 
 from waspada.inference import Classifier
 from waspada.inference import archive as archive_module
@@ -27,12 +27,6 @@ class Crash(Exception):
 
 def articles(limit: int | None = None) -> list[dict]:
     return corpus_articles(limit)
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def scores_of(row: dict) -> np.ndarray:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import write_jsonl
 
 from waspada.cli import main
 from waspada.inference import Classifier
@@ -25,12 +26,6 @@ DOCS = [
     {"text": "Dokumen tanpa id. Kalimat kedua tentang pengamanan logistik pemilu.",
      "date": "2024-11-26", "source": "antara", "region": "Aceh", "url": ""},
 ]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def archive(root: Path) -> Path:

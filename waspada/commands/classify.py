@@ -81,11 +81,7 @@ def run_ray(args: argparse.Namespace) -> int:
     if args.resume:
         raise WaspadaError("--resume is for the local engine; a Ray run writes its parts only "
                            "when it succeeds, so run it again")
-    from waspada.inference.errors import InputError
-
-    for given in args.inputs:  # outputs are folders of parts here: only inputs are checked
-        if given != "-" and not Path(given).exists():
-            raise InputError("no such file or folder", path=given)
+    check_inputs(args)  # outputs are folders of parts here: only inputs are checked
     stats = classify_archive_ray(
         model_path(args.model), args.inputs, args.output, backend=args.backend or "torch",
         unit=args.unit, text_field=args.text_field, id_field=args.id_field,
@@ -113,17 +109,23 @@ def model_path(given: str | None) -> Path | None:
     return ensure_default_model()
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """Fail fast on a missing input."""
+    from waspada.inference.errors import InputError
+
+    for given in args.inputs:
+        if given != "-" and not Path(given).exists():
+            raise InputError("no such file or folder", path=given)
+
+
 def check_paths(args: argparse.Namespace) -> None:
     """Fail fast on a missing input or an output of unknown format."""
-    from waspada.inference.errors import InputError
     from waspada.inference.writers import output_format
 
     for target in (args.output, args.summary, args.rejects):
         if target is not None:
             output_format(target)
-    for given in args.inputs:
-        if given != "-" and not Path(given).exists():
-            raise InputError("no such file or folder", path=given)
+    check_inputs(args)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -23,47 +22,44 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def sample_documents(root: Path) -> list[dict]:
-    documents = []
-    for path in sorted((root / "data" / "sample").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                documents.append(json.loads(line))
+def sample_inputs(root: Path) -> list[Path]:
+    """The bundled sample archive, plus the seed article where ../shared/seed is present."""
+    inputs = sorted((root / "data" / "sample").glob("*.jsonl"))
     seed_dir = root.parent / "shared" / "seed"
-    for path in sorted(seed_dir.glob("*.txt")) if seed_dir.is_dir() else []:
-        documents.append({"id": f"seed/{path.name}", "text": path.read_text(encoding="utf-8"),
-                          "source": "seed article (not bundled)"})
-    return documents
+    if seed_dir.is_dir():
+        inputs += sorted(seed_dir.glob("*.txt"))
+    return inputs
 
 
 def run(args: argparse.Namespace) -> int:
     from waspada.inference import Classifier
-    from waspada.inference.metadata import write_text_atomic
+    from waspada.inference.archive import checkpoint_path, classify_archive, partial_path
+    from waspada.inference.writers import read_rows
     from waspada.train.default_model import ensure_default_model, project_root
 
     model_dir = ensure_default_model(rebuild=args.rebuild)
     classifier = Classifier.load(model_dir)
-    documents = sample_documents(project_root())
-    results = list(classifier.classify_documents(documents))
+    out = Path(args.output) / "sentences.jsonl"
+    # The archive is small: a leftover of an interrupted run is discarded, not resumed.
+    for leftover in (checkpoint_path(out), partial_path(out)):
+        leftover.unlink(missing_ok=True)
+    # The same pipeline and columns as `waspada classify`.
+    stats = classify_archive(classifier, sample_inputs(project_root()), out, progress=False)
+    rows = list(read_rows(out))
     width = shutil.get_terminal_size((110, 20)).columns
     text_width = max(40, width - 44)
     current = None
-    for r in results:
-        if r.doc_id != current:
-            current = r.doc_id
+    for row in rows:
+        if row["doc_id"] != current:
+            current = row["doc_id"]
             print(f"\n== {current} " + "=" * max(0, min(width, 100) - len(current) - 4))
-        labels = ", ".join(r.labels) or "-"
-        lines = textwrap.wrap(r.text, text_width) or [""]
-        print(f"{r.index:>3}  {labels:<38} {lines[0]}")
+        labels = ", ".join(row["labels"]) or "-"
+        lines = textwrap.wrap(row["text"], text_width) or [""]
+        print(f"{row['sentence_index']:>3}  {labels:<38} {lines[0]}")
         for more in lines[1:]:
             print(" " * 44 + more)
-    out = Path(args.output) / "sentences.jsonl"
-    write_text_atomic(out, "".join(json.dumps({
-        "doc_id": r.doc_id, "sentence_index": r.index, "start": r.start, "end": r.end, "text": r.text,
-        "labels": r.labels, **{f"score_{k}": round(v, 5) for k, v in r.scores.items()}, **r.fields},
-        ensure_ascii=False) + "\n" for r in results))
-    counts = {name: sum(name in r.labels for r in results) for name in classifier.labels}
-    print(f"\n{len(results)} sentences from {len(documents)} documents; "
+    counts = {name: sum(name in row["labels"] for row in rows) for name in classifier.labels}
+    print(f"\n{len(rows)} sentences from {stats.classified} documents; "
           + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print(f"Full results (offsets and scores): {out}")
     print(f"Model: {model_dir}  (use it in Python: Classifier.load({str(model_dir)!r}))")
