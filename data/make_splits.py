@@ -6,7 +6,12 @@ Splits are by document (about 80/10/10 of documents). Documents that share a
 near-duplicate sentence (normalised token Jaccard >= 0.7, the same test as
 ``waspada data check``) are put in the same split, so no near-duplicate pair crosses
 splits. The assignment is a deterministic function of the document ids and --seed.
-Run it again on data/{train,dev,test}.jsonl to re-split after adding documents.
+Run it again on data/{train,dev,test}.jsonl to re-split after adding documents, or add
+--keep-existing to leave every document that already has a split where it is and assign
+only the new ones (records without a "split" key), filling each split up to its share:
+
+    python data/make_splits.py data/train.jsonl data/dev.jsonl data/test.jsonl NEW.jsonl \
+        --out data --keep-existing
 """
 
 from __future__ import annotations
@@ -27,14 +32,21 @@ def main() -> None:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("data"))
     parser.add_argument("--seed", default="waspada-2026")
+    parser.add_argument("--keep-existing", action="store_true",
+                        help="documents that already have a split keep it; only new ones are assigned")
     args = parser.parse_args()
 
     rows = []
+    existing: dict[str, str] = {}
     for path in args.files:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                row.pop("split", None)
+                split = row.pop("split", None)
+                if args.keep_existing and split is not None:
+                    if split not in SHARES:
+                        raise SystemExit(f"{path}: doc {row['doc_id']}: unknown split {split!r}")
+                    existing[row["doc_id"]] = split
                 rows.append(row)
     # Union-find over documents joined by a near-duplicate sentence pair.
     parent: dict[str, str] = {r["doc_id"]: r["doc_id"] for r in rows}
@@ -58,6 +70,17 @@ def main() -> None:
     total_docs = len(parent)
     assigned: dict[str, str] = {}
     counts = {name: 0 for name in SHARES}
+    # Kept documents first; a new document near-duplicating a kept one joins its split.
+    for g in list(order):
+        kept = {existing[d] for d in groups[g] if d in existing}
+        if len(kept) > 1:
+            raise SystemExit(f"near-duplicate documents {groups[g]} are already in different splits {sorted(kept)}")
+        if kept:
+            split = kept.pop()
+            for doc in groups[g]:
+                assigned[doc] = split
+            counts[split] += len(groups[g])
+            order.remove(g)
     for g in order:
         deficit = {name: SHARES[name] * total_docs - counts[name] for name in SHARES}
         split = "train" if len(groups[g]) > 2 else max(deficit, key=deficit.get)

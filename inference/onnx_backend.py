@@ -138,6 +138,7 @@ class OnnxBackend(EncoderBackend):
         self.threads = self.threads or default_threads()
         self.path = path
         self.session = _session(ort, path, self.threads, device)
+        self.device = device or "cpu"
         inputs = {i.name for i in self.session.get_inputs()}
         outputs = [o.name for o in self.session.get_outputs()]
         if not set(INPUT_NAMES) <= inputs or OUTPUT_NAME not in outputs:
@@ -150,6 +151,9 @@ class OnnxBackend(EncoderBackend):
             raise ModelFolderError(
                 f"{path}: the graph has {width} outputs but waspada.json names "
                 f"{len(metadata.labels)} labels; re-export with `{export_command(model_dir, self.variant)}`")
+
+    def on_gpu(self) -> bool:
+        return self.device != "cpu" and "CUDAExecutionProvider" in self.session.get_providers()
 
     def run_batch(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         (logits,) = self.session.run([OUTPUT_NAME], {"input_ids": input_ids,

@@ -8,6 +8,7 @@ mocked and nothing comes from a hub.
 from __future__ import annotations
 
 import json
+import re
 import os
 from pathlib import Path
 
@@ -72,7 +73,12 @@ def small_corpus(tmp_path_factory) -> dict[str, Path]:
             pytest.skip(f"bundled corpus data/{name}.jsonl missing")
     out = tmp_path_factory.mktemp("corpus")
     sizes = {"train": 60, "dev": 12, "test": 12}
-    return {name: write_jsonl(out / f"{name}.jsonl", first_documents(read_jsonl(DATA / f"{name}.jsonl"), n))
+    # Documents of the original six writers only, so the fixture (and the tiny model and
+    # tolerances built on it) stays the same when documents are added to the corpus:
+    # new writers' ids (w7...w12) would otherwise sort in among the first documents.
+    original = re.compile(r"w[1-6]-")
+    return {name: write_jsonl(out / f"{name}.jsonl", first_documents(
+                [r for r in read_jsonl(DATA / f"{name}.jsonl") if original.match(r["doc_id"])], n))
             for name, n in sizes.items()}
 
 

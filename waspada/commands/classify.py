@@ -53,6 +53,9 @@ def register(subparsers) -> None:
                         help="torch (default), onnx, onnx-int8 (exported with `waspada export`) or tfidf")
     parser.add_argument("--batch-size", type=int, default=64, metavar="N",
                         help="units per model batch (default: %(default)s)")
+    parser.add_argument("--max-batch-tokens", type=int, default=None, metavar="N",
+                        help="also cap a batch at N padded tokens (default on CPU: 1024 for a "
+                             "768-wide model, scaled by width; none on GPU; 0 = no cap)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="intra-op threads of the model (default: all cores)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: cuda if available)")
@@ -142,8 +145,12 @@ def run(args: argparse.Namespace) -> int:
         raise WaspadaError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.threads is not None and args.threads < 1:
         raise WaspadaError(f"--threads must be >= 1, got {args.threads}")
+    if args.max_batch_tokens is not None and args.max_batch_tokens < 0:
+        raise WaspadaError(f"--max-batch-tokens must be >= 0 (0 = no cap), got {args.max_batch_tokens}")
     check_paths(args)  # before loading (or building) a model
     options = {"batch_size": args.batch_size}
+    if args.max_batch_tokens is not None:
+        options["max_batch_tokens"] = args.max_batch_tokens
     if args.threads is not None:
         options["threads"] = args.threads
     if args.device is not None:
