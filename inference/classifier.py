@@ -62,7 +62,8 @@ class Classifier:
 
         ``backend`` is ``"torch"`` (default for fine-tuned encoders), ``"onnx"``,
         ``"onnx-int8"`` or ``"tfidf"`` (the baseline); ``options`` go to the back end
-        (``batch_size``, ``threads``, ``device``).
+        (``batch_size``, ``threads``, ``device``, ``max_batch_tokens``: the cap on a
+        batch's padded tokens, by default 1,024 x 768 / hidden size on CPU and none on GPU).
         """
         model_dir = Path(path) if path is not None else default_model_dir()
         if not model_dir.is_dir():
