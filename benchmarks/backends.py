@@ -125,12 +125,10 @@ def run_child(*argv: str) -> dict:
 
 
 def corpus_texts() -> list[str]:
-    texts = []
-    for path in sorted((REPO / "data").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                texts.append(json.loads(line)["text"])
-    return texts
+    from waspada.train.data import read_records
+
+    paths = sorted((REPO / "data").glob("*.jsonl"))
+    return [record.text for per_file in read_records(paths, LABELS) for record in per_file]
 
 
 def fit_probe_head(model, tokenizer, prefix: str, max_length: int, n: int = 256) -> None:

@@ -74,31 +74,28 @@ RSS_WRAPPER = ("import json, resource, subprocess, sys, time; t = time.perf_coun
                "'maxrss_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
 
 
-def corpus_sentences() -> list[str]:
-    texts = []
-    for path in sorted((REPO / "data").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                texts.append(json.loads(line)["text"])
-    if not texts:
+def corpus_records() -> list:
+    """Every labeled record of ``data/*.jsonl``, read and validated by waspada's own reader."""
+    from waspada.train.data import read_records
+
+    paths = sorted((REPO / "data").glob("*.jsonl"))
+    records = [record for per_file in read_records(paths, LABELS) for record in per_file]
+    if not records:
         sys.exit("no sentences in data/*.jsonl")
-    return texts
+    return records
 
 
-def corpus_articles() -> list[dict]:
+def corpus_articles(records: list) -> list[dict]:
     """Whole articles: the corpus sentences of each doc_id, paragraphs of three sentences."""
-    by_doc: dict[str, list[dict]] = {}
-    for path in sorted((REPO / "data").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                by_doc.setdefault(row["doc_id"], []).append(row)
+    by_doc: dict[str, list] = {}
+    for record in records:
+        by_doc.setdefault(record.doc_id, []).append(record)
     docs = []
     for doc_id, rows in sorted(by_doc.items()):
-        sentences = [r["text"] for r in sorted(rows, key=lambda r: r.get("sent_index", 0))]
+        sentences = [r.text for r in sorted(rows, key=lambda r: r.extra.get("sent_index", 0))]
         text = "\n\n".join(" ".join(sentences[i:i + 3]) for i in range(0, len(sentences), 3))
-        docs.append({"id": doc_id, "text": text, "region": rows[0].get("province", ""),
-                     "source": rows[0].get("source_type", "")})
+        docs.append({"id": doc_id, "text": text, "region": rows[0].extra.get("province", ""),
+                     "source": rows[0].extra.get("source_type", "")})
     return docs
 
 
@@ -282,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     threads = args.threads or available_cpu_count()
     torch.set_num_threads(threads)
     work = args.work or Path(tempfile.mkdtemp(prefix="waspada-bench-"))
-    texts = corpus_sentences()
+    records = corpus_records()
+    texts = [record.text for record in records]
     print(f"building models in {work} ...", file=sys.stderr, flush=True)
 
     import yaml
@@ -312,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                         "archive + corpus"))
 
     print("measuring memory of waspada classify ...", file=sys.stderr, flush=True)
-    articles = corpus_articles()
+    articles = corpus_articles(records)
     memory = []
     for scale in (1, 10):
         archive = work / f"archive-{scale}x"

@@ -71,17 +71,19 @@ def main() -> None:
     assigned: dict[str, str] = {}
     counts = {name: 0 for name in SHARES}
     # Kept documents first; a new document near-duplicating a kept one joins its split.
-    for g in list(order):
+    new_groups = []
+    for g in order:
         kept = {existing[d] for d in groups[g] if d in existing}
         if len(kept) > 1:
             raise SystemExit(f"near-duplicate documents {groups[g]} are already in different splits {sorted(kept)}")
-        if kept:
-            split = kept.pop()
-            for doc in groups[g]:
-                assigned[doc] = split
-            counts[split] += len(groups[g])
-            order.remove(g)
-    for g in order:
+        if not kept:
+            new_groups.append(g)
+            continue
+        split = kept.pop()
+        for doc in groups[g]:
+            assigned[doc] = split
+        counts[split] += len(groups[g])
+    for g in new_groups:
         deficit = {name: SHARES[name] * total_docs - counts[name] for name in SHARES}
         split = "train" if len(groups[g]) > 2 else max(deficit, key=deficit.get)
         for doc in groups[g]:

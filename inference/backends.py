@@ -95,6 +95,15 @@ def unique_texts(texts: Sequence[str]) -> tuple[list[str], np.ndarray | None]:
     return list(position), copy_from
 
 
+def config_hidden_size(model_dir: Path) -> int:
+    """Width of the encoder, from the folder's config.json (768 when it does not say)."""
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+        return int(config.get("hidden_size") or config.get("dim") or config.get("d_model") or 768)
+    except (OSError, ValueError, TypeError):
+        return 768
+
+
 class EncoderBackend(Backend):
     """Shared part of transformer back ends: prefix, tokenization, sorting, padding."""
 
@@ -109,8 +118,9 @@ class EncoderBackend(Backend):
         if max_batch_tokens is not None and max_batch_tokens < 0:
             raise ValueError(f"max_batch_tokens must be >= 0 (0 = no cap), got {max_batch_tokens}")
         self.batch_size = batch_size
-        # None: the back end's default (CPU_BATCH_TOKENS on CPU, no cap on GPU); 0: no cap.
+        # None: the back end's default (scaled by width on CPU, no cap on GPU); 0: no cap.
         self.max_batch_tokens = max_batch_tokens
+        self.hidden_size = config_hidden_size(self.model_dir)
         self.threads = threads
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
         pad_id = self.tokenizer.pad_token_id
@@ -152,15 +162,7 @@ class EncoderBackend(Backend):
         """Padded-token cap per batch: ``max_batch_tokens``, else the CPU default."""
         if self.max_batch_tokens is not None:
             return self.max_batch_tokens or None
-        return None if self.on_gpu() else max(1, CPU_BATCH_ACTIVATIONS // self.hidden_size())
-
-    def hidden_size(self) -> int:
-        """Width of the encoder, from the folder's config.json (768 when it does not say)."""
-        try:
-            config = json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))
-            return int(config.get("hidden_size") or config.get("dim") or config.get("d_model") or 768)
-        except (OSError, ValueError, TypeError):
-            return 768
+        return None if self.on_gpu() else max(1, CPU_BATCH_ACTIVATIONS // self.hidden_size)
 
     def on_gpu(self) -> bool:
         return False

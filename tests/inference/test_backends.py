@@ -83,7 +83,7 @@ def test_token_cap_changes_batches_not_scores(tiny_model):
     assert capped.batch_token_cap() == 64 and whole.batch_token_cap() is None
     default = TorchBackend(tiny_model, metadata, device="cpu")
     hidden = default.model.config.hidden_size
-    assert default.hidden_size() == hidden
+    assert default.hidden_size == hidden
     assert default.batch_token_cap() == CPU_BATCH_ACTIVATIONS // hidden
     np.testing.assert_allclose(capped.predict_proba(texts), whole.predict_proba(texts), atol=1e-6)
     with pytest.raises(ValueError, match="max_batch_tokens must be >= 0"):
