@@ -12,6 +12,11 @@ only the new ones (records without a "split" key), filling each split up to its 
 
     python data/make_splits.py data/train.jsonl data/dev.jsonl data/test.jsonl NEW.jsonl \
         --out data --keep-existing
+
+With --keep-existing, --new-to train puts every new document in train instead: for a
+supplement written against a failure found in error analysis, so that dev and test stay
+the same sets and scores before and after it can be compared. (A new document that
+near-duplicates a kept one still joins that one's split.)
 """
 
 from __future__ import annotations
@@ -34,7 +39,11 @@ def main() -> None:
     parser.add_argument("--seed", default="waspada-2026")
     parser.add_argument("--keep-existing", action="store_true",
                         help="documents that already have a split keep it; only new ones are assigned")
+    parser.add_argument("--new-to", choices=sorted(SHARES),
+                        help="with --keep-existing: put all new documents in this split")
     args = parser.parse_args()
+    if args.new_to and not args.keep_existing:
+        parser.error("--new-to needs --keep-existing")
 
     rows = []
     existing: dict[str, str] = {}
@@ -85,7 +94,10 @@ def main() -> None:
         counts[split] += len(groups[g])
     for g in new_groups:
         deficit = {name: SHARES[name] * total_docs - counts[name] for name in SHARES}
-        split = "train" if len(groups[g]) > 2 else max(deficit, key=deficit.get)
+        if args.new_to:
+            split = args.new_to
+        else:
+            split = "train" if len(groups[g]) > 2 else max(deficit, key=deficit.get)
         for doc in groups[g]:
             assigned[doc] = split
         counts[split] += len(groups[g])

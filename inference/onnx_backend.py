@@ -57,6 +57,7 @@ import numpy as np
 
 from .backends import EncoderBackend, default_threads, sigmoid
 from .errors import ModelFolderError, WaspadaError
+from .hf_quiet import quiet_transformers
 from .metadata import ModelMetadata, write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -457,10 +458,7 @@ def _logits_module(model):
 
 def _load_torch_model(model_dir: Path):
     from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # a bar for loading weights is noise in a command
-    with _quiet():
+    with _quiet(), quiet_transformers():
         try:
             # Eager attention exports as plain MatMul/Softmax, which ONNX Runtime fuses.
             model = AutoModelForSequenceClassification.from_pretrained(

@@ -64,7 +64,7 @@ def train_baseline(config: WaspadaConfig, output_dir: str | Path) -> TrainResult
     for c in C_GRID:
         pipeline = build_pipeline(c, config.training.seed).fit(texts[0], ys[0])
         dev_scores = pipeline.predict_proba(texts[1])
-        thresholds = tune_thresholds(ys[1], dev_scores, labels)
+        thresholds = tune_thresholds(ys[1], dev_scores, labels, config.training.threshold_tolerance)
         dev_metrics = multilabel_metrics(ys[1], dev_scores >= np.asarray(thresholds), labels)
         history.append({"C": c, "dev_macro_f1": dev_metrics["macro_f1"]})
         if best is None or dev_metrics["macro_f1"] > best[0]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from waspada.inference.hf_quiet import quiet_transformers
+
 from .config import ModelConfig
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -92,12 +94,7 @@ def build_scratch_bert(out_dir: Path, texts: Sequence[str], model: ModelConfig) 
         pad_token_id=tokenizer.pad_token_id,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # a bar for writing a few MB is noise
-    try:
+    with quiet_transformers():  # a bar for writing a few MB is noise
         BertModel(config).save_pretrained(out_dir)
-    finally:
-        hf_logging.enable_progress_bar()
     tokenizer.save_pretrained(out_dir)
     return out_dir

@@ -12,7 +12,6 @@ gathered from every process, and only the main process tunes thresholds and writ
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -25,9 +24,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from waspada.inference.backends import length_sorted_batches
+from waspada.inference.hf_quiet import quiet_transformers
 from waspada.inference.metadata import ModelMetadata, write_text_atomic
 
 from .backbones import load_tokenizer, resolve_backbone
+from .batching import LengthGroupedSampler
 from .config import WaspadaConfig
 from .data import Record, file_sha256, label_matrix, read_records
 from .metrics import multilabel_metrics
@@ -62,20 +63,6 @@ def library_versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             pass
     return versions
-
-
-@contextlib.contextmanager
-def _quiet_transformers():
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        hf_logging.enable_progress_bar()
 
 
 def _freeze(model, embeddings: bool, layers: int) -> None:
@@ -255,7 +242,7 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
         overrides = {"hidden_dropout_prob": model_cfg.dropout,
                      "attention_probs_dropout_prob": model_cfg.dropout}
     set_seed(opt.seed)  # the head is initialised identically whatever the source did
-    with _quiet_transformers():  # "classifier.* newly initialised" is expected, not news
+    with quiet_transformers():  # "classifier.* newly initialised" is expected, not news
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(labels), problem_type="multi_label_classification",
             id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
@@ -271,8 +258,14 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
     from torch.utils.data import DataLoader
 
     generator = torch.Generator().manual_seed(opt.seed)
-    train_loader = DataLoader(_Pairs(train_set), batch_size=opt.batch_size, shuffle=True,
-                              collate_fn=_collate(pad_id), generator=generator)
+    if opt.group_by_length:
+        sampler = LengthGroupedSampler([len(ids) for ids in train_set.input_ids], opt.batch_size,
+                                       generator)
+        train_loader = DataLoader(_Pairs(train_set), batch_size=opt.batch_size, sampler=sampler,
+                                  collate_fn=_collate(pad_id))
+    else:
+        train_loader = DataLoader(_Pairs(train_set), batch_size=opt.batch_size, shuffle=True,
+                                  collate_fn=_collate(pad_id), generator=generator)
     head_names = {name for name, _ in model.named_parameters()
                   if name.startswith(("classifier.", "score."))}
     groups: dict[tuple[bool, bool], list] = {}
@@ -326,10 +319,13 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
             seen += 1
             progress.update(1)
             progress.set_postfix(epoch=epoch + 1, loss=f"{running_loss / seen:.4f}", refresh=False)
+            # Every eval_every batches and at the end of each epoch (where the learning rate
+            # of the last epoch has decayed to zero), skipping a check that would fall less
+            # than eval_every batches before the end-of-epoch one.
             at_end = batch_number == len(train_loader)
-            if batch_number % eval_every == 0 and (at_end or batch_number + eval_every <= len(train_loader)):
+            if at_end or (batch_number % eval_every == 0 and batch_number + eval_every <= len(train_loader)):
                 dev_scores = _score(model, dev_set, opt.eval_batch_size, accelerator, pad_id)
-                thresholds = tune_thresholds(dev_set.labels, dev_scores, labels)
+                thresholds = tune_thresholds(dev_set.labels, dev_scores, labels, opt.threshold_tolerance)
                 tuned = _evaluate(dev_scores, dev_set.labels, labels, thresholds)
                 fixed = _evaluate(dev_scores, dev_set.labels, labels, [0.5] * len(labels))
                 entry = {"epoch": epoch + 1, "step": step, "train_loss": running_loss / seen,
@@ -360,7 +356,7 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
     if best_state is not None:
         unwrapped.load_state_dict(best_state)
     dev_scores = _score(model, dev_set, opt.eval_batch_size, accelerator, pad_id)
-    thresholds = tune_thresholds(dev_set.labels, dev_scores, labels)
+    thresholds = tune_thresholds(dev_set.labels, dev_scores, labels, opt.threshold_tolerance)
     dev_metrics = _evaluate(dev_scores, dev_set.labels, labels, thresholds)
     test_metrics = None
     if test_set is not None:
@@ -369,7 +365,7 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
 
     if is_main:
         staging.mkdir(parents=True, exist_ok=True)
-        with _quiet_transformers():
+        with quiet_transformers():
             unwrapped.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         metadata = ModelMetadata(

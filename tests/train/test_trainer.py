@@ -1,6 +1,7 @@
 """Tiny end-to-end: train -> save -> load -> predict -> evaluate, and determinism."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -81,6 +82,34 @@ def test_same_seed_same_metrics_on_cpu(small_corpus, tmp_path):
     a = Classifier.load(tmp_path / "a").predict_proba(["Patroli malam ditambah menjadi tiga kali."])
     b = Classifier.load(tmp_path / "b").predict_proba(["Patroli malam ditambah menjadi tiga kali."])
     np.testing.assert_array_equal(a, b)
+
+
+def test_length_grouping_is_a_switch_of_the_training_order(small_corpus, tmp_path):
+    """Both orders train; they see different batches, so their first losses differ."""
+    losses = {}
+    for grouped in (True, False):
+        config = load_config(REPO / "configs" / "tiny.yaml",
+                             tiny_overrides(small_corpus, tmp_path / str(grouped),
+                                            **{"training.epochs": 1,
+                                               "training.group_by_length": grouped}))
+        result = train(config, show_progress=False)
+        assert result.history and 0 <= result.dev_metrics["macro_f1"] <= 1
+        losses[grouped] = result.history[0]["train_loss"]
+    assert losses[True] != losses[False]
+
+
+def test_dev_is_checked_mid_epoch_and_at_every_epoch_end(small_corpus, tmp_path):
+    config = load_config(REPO / "configs" / "tiny.yaml",
+                         tiny_overrides(small_corpus, tmp_path / "evals",
+                                        **{"training.epochs": 2, "training.evaluations_per_epoch": 2,
+                                           "training.early_stopping_patience": 0}))
+    result = train(config, show_progress=False)
+    per_epoch = math.ceil(len(read_jsonl(small_corpus["train"])) / config.training.batch_size)
+    middle = per_epoch // 2
+    assert [e["step"] for e in result.history] == [middle, per_epoch, per_epoch + middle, 2 * per_epoch]
+    assert [e["epoch"] for e in result.history] == [1, 1, 2, 2]
+    # the model kept is the best of those checks, and its dev score is the one reported
+    assert result.dev_metrics["macro_f1"] == pytest.approx(max(e["dev_macro_f1"] for e in result.history))
 
 
 def test_bad_data_stops_training_before_any_work(small_corpus, tmp_path):
