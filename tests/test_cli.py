@@ -1,6 +1,7 @@
 """The command line as a user meets it."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -64,3 +65,9 @@ def test_quickstart_classifies_the_sample_archive(tiny_model, tmp_path, monkeypa
             assert texts[r["doc_id"]][r["start"]:r["end"]] == r["text"]
     printed = capsys.readouterr().out
     assert f"{len(rows)} sentences from" in printed and "sample-01" in printed
+    # Every row's text starts in the same column, however long its label set.
+    label_width = max([len(", ".join(r["labels"]) or "-") for r in rows] + [10])
+    row_lines = [line for line in printed.splitlines() if re.match(r"^\s*\d+  \S", line)]
+    assert len(row_lines) == len(rows)
+    for line, r in zip(row_lines, rows):
+        assert line[3 + 2 + label_width + 1:].startswith(r["text"].split()[0]), line

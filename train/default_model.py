@@ -73,7 +73,7 @@ def ensure_default_model(*, rebuild: bool = False, show_progress: bool = True) -
         if not rebuild and is_current(model_dir, config):
             return model_dir
         print(f"Building the default model into {model_dir} from the bundled corpus "
-              f"({DEFAULT_CONFIG}); first run only, about 7 minutes on 2 CPU cores.", flush=True)
+              f"({DEFAULT_CONFIG}); first run only, about 10 minutes on 2 CPU cores.", flush=True)
         result = train(config, show_progress=show_progress)
         write_training_curve(result.output_dir, result.history)
         test = result.test_metrics or {}

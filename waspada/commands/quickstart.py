@@ -47,17 +47,20 @@ def run(args: argparse.Namespace) -> int:
     stats = classify_archive(classifier, sample_inputs(project_root()), out, progress=False)
     rows = list(read_rows(out))
     width = shutil.get_terminal_size((110, 20)).columns
-    text_width = max(40, width - 44)
+    label_cells = [", ".join(row["labels"]) or "-" for row in rows]
+    # The label column is as wide as the longest label set shown, so the text column lines up.
+    label_width = max([len(cell) for cell in label_cells] + [10])
+    indent = 3 + 2 + label_width + 1
+    text_width = max(40, width - indent)
     current = None
-    for row in rows:
+    for row, labels in zip(rows, label_cells):
         if row["doc_id"] != current:
             current = row["doc_id"]
             print(f"\n== {current} " + "=" * max(0, min(width, 100) - len(current) - 4))
-        labels = ", ".join(row["labels"]) or "-"
         lines = textwrap.wrap(row["text"], text_width) or [""]
-        print(f"{row['sentence_index']:>3}  {labels:<38} {lines[0]}")
+        print(f"{row['sentence_index']:>3}  {labels:<{label_width}} {lines[0]}")
         for more in lines[1:]:
-            print(" " * 44 + more)
+            print(" " * indent + more)
     counts = {name: sum(name in row["labels"] for row in rows) for name in classifier.labels}
     print(f"\n{len(rows)} sentences from {stats.classified} documents; "
           + ", ".join(f"{k} {v}" for k, v in counts.items()))
