@@ -120,11 +120,14 @@ def sized(texts: list[str], n: int, seed: int = 0) -> list[str]:
 
 
 def padding_ratio(token_lengths: list[int], batch_size: int) -> float:
-    """Padded tokens of input-order batches over those of length-sorted batches."""
-    def padded(lengths: list[int]) -> int:
-        return sum(max(lengths[i:i + batch_size]) * len(lengths[i:i + batch_size])
-                   for i in range(0, len(lengths), batch_size))
-    return padded(token_lengths) / padded(sorted(token_lengths, reverse=True))
+    """Padded tokens of input-order batches over those of length-sorted batches (no token cap)."""
+    from waspada.inference.backends import length_sorted_batches
+
+    def padded(batches) -> int:
+        return sum(len(batch) * max(token_lengths[i] for i in batch) for batch in batches)
+    n = len(token_lengths)
+    in_order = [range(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+    return padded(in_order) / padded(length_sorted_batches(token_lengths, batch_size))
 
 
 def build_model(out_dir: Path, texts: list[str], *, layers: int, hidden: int, heads: int,

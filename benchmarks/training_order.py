@@ -42,15 +42,13 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from torch.utils.data import DataLoader
     from transformers import AutoModelForSequenceClassification
 
     from waspada.inference.hf_quiet import quiet_transformers
     from waspada.train.backbones import load_tokenizer, resolve_backbone
-    from waspada.train.batching import LengthGroupedSampler
     from waspada.train.config import load_config
     from waspada.train.data import read_records
-    from waspada.train.trainer import _collate, _Encoded, _freeze, _Pairs
+    from waspada.train.trainer import _Encoded, _freeze, _train_loader
 
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -67,33 +65,28 @@ def main() -> None:
                 source, num_labels=len(labels), problem_type="multi_label_classification")
     _freeze(model, model_cfg.freeze_embeddings or model_cfg.freeze_layers > 0, model_cfg.freeze_layers)
     encoded = _Encoded(train_records, tokenizer, labels, model_cfg.text_prefix, model_cfg.max_length)
-    lengths = [len(ids) for ids in encoded.input_ids]
     pad_id = tokenizer.pad_token_id or 0
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     model.train()
 
-    def loader(grouped: bool):
-        generator = torch.Generator().manual_seed(opt.seed)
-        if grouped:
-            sampler = LengthGroupedSampler(lengths, opt.batch_size, generator)
-            return DataLoader(_Pairs(encoded), batch_size=opt.batch_size, sampler=sampler,
-                              collate_fn=_collate(pad_id))
-        return DataLoader(_Pairs(encoded), batch_size=opt.batch_size, shuffle=True, generator=generator,
-                          collate_fn=_collate(pad_id))
-
     def endless(grouped: bool):
+        # The very DataLoader `waspada train` builds, started again at each epoch.
+        loader = _train_loader(encoded, opt.batch_size, pad_id, opt.seed, grouped)
         while True:
-            yield from loader(grouped)
+            yield from loader
+
+    def train_step(batch) -> None:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        loss_fn(logits, batch["labels"]).backward()
+        optimizer.step()
+        optimizer.zero_grad()
 
     streams = {"shuffled": endless(False), "grouped": endless(True)}
     totals = {name: {"seconds": 0.0, "sentences": 0, "real": 0, "padded": 0} for name in streams}
     # One warm-up step each: allocator and kernel selection are not part of either order.
     for stream in streams.values():
-        batch = next(stream)
-        loss_fn(model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits,
-                batch["labels"]).backward()
-        optimizer.zero_grad()
+        train_step(next(stream))
     for round_index in range(args.rounds):
         pair = ["shuffled", "grouped"] if round_index % 2 == 0 else ["grouped", "shuffled"]
         for name in pair:
@@ -101,10 +94,7 @@ def main() -> None:
             started = time.perf_counter()
             for _ in range(args.steps):
                 batch = next(streams[name])
-                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-                loss_fn(logits, batch["labels"]).backward()
-                optimizer.step()
-                optimizer.zero_grad()
+                train_step(batch)
                 total["sentences"] += len(batch["input_ids"])
                 total["real"] += int(batch["attention_mask"].sum())
                 total["padded"] += batch["input_ids"].numel()

@@ -23,18 +23,14 @@ def best_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float
     positives = int(y_true.sum())
     if positives == 0 or len(scores) == 0:
         return DEFAULT_THRESHOLD, 0.0
-    order = np.argsort(-scores, kind="stable")
-    sorted_scores, sorted_true = scores[order], y_true[order]
-    tp = np.cumsum(sorted_true)
-    predicted = np.arange(1, len(scores) + 1)
-    # Only cut where the score changes: equal scores must fall on the same side.
-    last_of_run = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
-    f1 = np.where(last_of_run, 2 * tp / (predicted + positives), -1.0)
+    # Accepting the scores >= each distinct score is every cut there is; equal scores
+    # always fall on the same side.
+    distinct = np.unique(scores)
+    f1 = f1_at(y_true, scores, distinct)
     best = float(f1.max())
-    cut = int(np.flatnonzero(f1 == best)[0])  # first = highest threshold among ties
-    lowest_accepted = sorted_scores[cut]
-    highest_rejected = sorted_scores[cut + 1] if cut + 1 < len(scores) else 0.0
-    return float((lowest_accepted + highest_rejected) / 2.0), best
+    cut = int(np.flatnonzero(f1 == best)[-1])  # last = highest threshold among ties
+    highest_rejected = distinct[cut - 1] if cut > 0 else 0.0
+    return float((distinct[cut] + highest_rejected) / 2.0), best
 
 
 def f1_at(y_true: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

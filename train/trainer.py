@@ -149,6 +149,20 @@ class _Pairs:
         return self.encoded.input_ids[k], self.encoded.labels[k]
 
 
+def _train_loader(encoded: _Encoded, batch_size: int, pad_id: int, seed: int, group_by_length: bool):
+    """The training DataLoader: length-grouped or plainly shuffled batches, seeded."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    generator = torch.Generator().manual_seed(seed)
+    if group_by_length:
+        order = {"sampler": LengthGroupedSampler([len(ids) for ids in encoded.input_ids], batch_size,
+                                                 generator)}
+    else:
+        order = {"shuffle": True, "generator": generator}
+    return DataLoader(_Pairs(encoded), batch_size=batch_size, collate_fn=_collate(pad_id), **order)
+
+
 def _score(model, encoded: _Encoded, batch_size: int, accelerator, pad_id: int) -> np.ndarray:
     """Sigmoid scores for every record of ``encoded``, in record order, gathered across processes."""
     import torch
@@ -255,17 +269,7 @@ def train(config: WaspadaConfig, *, show_progress: bool = True) -> TrainResult:
     test_set = encode(test_records) if test_records else None
     pad_id = tokenizer.pad_token_id or 0
 
-    from torch.utils.data import DataLoader
-
-    generator = torch.Generator().manual_seed(opt.seed)
-    if opt.group_by_length:
-        sampler = LengthGroupedSampler([len(ids) for ids in train_set.input_ids], opt.batch_size,
-                                       generator)
-        train_loader = DataLoader(_Pairs(train_set), batch_size=opt.batch_size, sampler=sampler,
-                                  collate_fn=_collate(pad_id))
-    else:
-        train_loader = DataLoader(_Pairs(train_set), batch_size=opt.batch_size, shuffle=True,
-                                  collate_fn=_collate(pad_id), generator=generator)
+    train_loader = _train_loader(train_set, opt.batch_size, pad_id, opt.seed, opt.group_by_length)
     head_names = {name for name, _ in model.named_parameters()
                   if name.startswith(("classifier.", "score."))}
     groups: dict[tuple[bool, bool], list] = {}
